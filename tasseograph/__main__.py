@@ -1,0 +1,3 @@
+from tasseograph.cli import main
+
+main()
