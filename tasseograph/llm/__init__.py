@@ -9,6 +9,7 @@ from tasseograph.llm._base import (
     LLMUnavailable,
     Usage,
 )
+from tasseograph.llm.retry import analyze_with_retries
 
 __all__ = [
     "Analysis",
@@ -18,4 +19,5 @@ __all__ = [
     "LLMRateLimited",
     "LLMUnavailable",
     "Usage",
+    "analyze_with_retries",
 ]
