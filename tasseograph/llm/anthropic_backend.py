@@ -1,0 +1,77 @@
+"""Anthropic Messages API through the official SDK: forced tool use, cached system part.
+
+SDK retries are off (the caller owns the retry policy, so attempts are exact); every SDK
+failure becomes one of the analyzer errors.
+"""
+
+from __future__ import annotations
+
+import anthropic
+
+from tasseograph.llm._base import LLMUnavailable
+from tasseograph.llm.errors import error_for_status
+from tasseograph.llm.parse import (
+    VERDICT_TOOL_DESCRIPTION,
+    VERDICT_TOOL_NAME,
+    ParsedReply,
+    parse_anthropic_reply,
+)
+from tasseograph.llm.pipeline import PromptedAnalyzer
+from tasseograph.llm.prompts import PromptTemplate, RenderedPrompt
+from tasseograph.llm.settings import AnalyzerSettings, AnalyzerSettingsError, api_root
+from tasseograph.protocol import VERDICT_JSON_SCHEMA
+
+VERDICT_TOOL = {
+    "name": VERDICT_TOOL_NAME,
+    "description": VERDICT_TOOL_DESCRIPTION,
+    "input_schema": VERDICT_JSON_SCHEMA,
+}
+
+
+class AnthropicAnalyzer(PromptedAnalyzer):
+    backend = "anthropic"
+
+    def __init__(self, settings: AnalyzerSettings, prompt: PromptTemplate) -> None:
+        super().__init__(settings, prompt)
+        if not settings.api_key:
+            raise AnalyzerSettingsError(
+                "the anthropic backend needs an API key (set TASSEOGRAPH_LLM_API_KEY)")
+        self.base_url = api_root(settings.resolved_base_url())
+        self._client = anthropic.AsyncAnthropic(
+            api_key=settings.api_key,
+            base_url=self.base_url,
+            max_retries=0,
+            timeout=settings.timeout,
+            # this SDK authenticates with a Bearer header; gateways written against the
+            # documented Messages API look for x-api-key, so send both
+            default_headers={"x-api-key": settings.api_key},
+        )
+
+    def request(self, rendered: RenderedPrompt) -> dict[str, object]:
+        """The Messages request; no ``temperature``: the 2.x SDK no longer accepts one."""
+        return {
+            "model": self.model,
+            "max_tokens": self.settings.max_tokens,
+            "system": [{"type": "text", "text": rendered.system,
+                        "cache_control": {"type": "ephemeral"}}],
+            "messages": [{"role": "user", "content": rendered.user}],
+            "tools": [VERDICT_TOOL],
+            "tool_choice": {"type": "tool", "name": VERDICT_TOOL_NAME},
+        }
+
+    async def _exchange(self, rendered: RenderedPrompt) -> ParsedReply:
+        try:
+            response = await self._client.messages.with_raw_response.create(
+                **self.request(rendered))  # type: ignore[arg-type]
+            body = await response.text()
+        except anthropic.APIStatusError as exc:
+            detail = getattr(exc, "api_message", None) or exc.message  # older SDKs lack it
+            raise error_for_status(exc.status_code, exc.response.headers, detail) from exc
+        except anthropic.APITimeoutError as exc:
+            raise LLMUnavailable(f"timed out after {self.settings.timeout:g} s") from exc
+        except anthropic.APIError as exc:  # connection errors and anything else on the wire
+            raise LLMUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        return parse_anthropic_reply(body)
+
+    async def aclose(self) -> None:
+        await self._client.close()
