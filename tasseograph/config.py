@@ -55,7 +55,7 @@ def parse_duration(value: object) -> float:
 def split_host_port(addr: str, default_host: str = "0.0.0.0") -> tuple[str, int]:
     """'host:port', ':port' (the seed's form) or '[v6]:port' → (host, port)."""
     host, sep, port_text = addr.rpartition(":")
-    if not sep or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+    if not sep or not port_text.isdigit() or not 0 <= int(port_text) < 65536:  # 0: any free port
         raise ValueError(f"expected host:port or :port, got {addr!r}")
     host = host.strip("[]") or default_host
     return host, int(port_text)
@@ -81,7 +81,7 @@ class AgentConfig(_Strict):
     # DESIGN.md additions
     source: Literal["auto", "kmsg", "dmesg"] = "auto"
     ca_file: Path | None = None
-    request_timeout: float = 60.0
+    request_timeout: float = 150.0  # the collector may take 4 × llm_timeout + 7 s of backoff
     max_payload_bytes: int = Field(default=1_048_576, gt=1024)
     # where the kernel log and boot id come from (tests point these at files)
     kmsg_path: Path = Path("/dev/kmsg")

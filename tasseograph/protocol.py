@@ -105,6 +105,10 @@ VERDICT_JSON_SCHEMA: dict = {
 _HOSTNAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,252})$")
 
 
+#: SQLite stores signed 64-bit integers: a larger count or sequence number is a bad payload.
+MAX_INT64 = 2**63 - 1
+
+
 class IngestPayload(BaseModel):
     """The agent's push (DESIGN.md wire protocol). Extra keys are ignored for forward compat."""
 
@@ -115,10 +119,10 @@ class IngestPayload(BaseModel):
     lines: list[str]
     batch_id: str | None = Field(default=None, max_length=512)
     boot_id: str | None = Field(default=None, max_length=128)
-    first_seq: int | None = Field(default=None, ge=0)
-    last_seq: int | None = Field(default=None, ge=0)
-    truncated_lines: int = Field(default=0, ge=0)
-    lost_lines: int = Field(default=0, ge=0)
+    first_seq: int | None = Field(default=None, ge=0, le=MAX_INT64)
+    last_seq: int | None = Field(default=None, ge=0, le=MAX_INT64)
+    truncated_lines: int = Field(default=0, ge=0, le=MAX_INT64)
+    lost_lines: int = Field(default=0, ge=0, le=MAX_INT64)
 
     @field_validator("hostname")
     @classmethod
