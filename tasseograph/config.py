@@ -26,10 +26,10 @@ class ConfigError(Exception):
     def __init__(self, path: str | os.PathLike[str] | None, key: str | None, message: str):
         self.path = str(path) if path is not None else None
         self.key = key
-        self.message = message
+        self.message = " ".join(message.split())  # always one line, whatever the parser said
         where = self.path or "<config>"
         what = f"key '{key}': " if key else ""
-        super().__init__(f"config error: {where}: {what}{message}")
+        super().__init__(f"config error: {where}: {what}{self.message}")
 
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
@@ -86,7 +86,7 @@ class AgentConfig(_Strict):
     # where the kernel log and boot id come from (tests point these at files)
     kmsg_path: Path = Path("/dev/kmsg")
     boot_id_path: Path = Path("/proc/sys/kernel/random/boot_id")
-    dmesg_command: list[str] = Field(default_factory=lambda: ["dmesg", "--raw", "--decode=no"])
+    dmesg_command: list[str] = Field(default_factory=lambda: ["dmesg", "--raw"])
     initial_delay_max: float = Field(default=-1.0)  # <0: up to one poll_interval
     api_key: str = Field(default="", repr=False)
 
