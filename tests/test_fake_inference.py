@@ -34,11 +34,25 @@ def test_anthropic_tool_use_reply_with_usage(fake_llm: FakeInferenceServer) -> N
 
 
 def test_anthropic_prompt_cache_write_then_read(fake_llm: FakeInferenceServer) -> None:
-    system = [{"type": "text", "text": "x" * 4000, "cache_control": {"type": "ephemeral"}}]
-    first = _anthropic(fake_llm, system=system).json()["usage"]
+    system = [{"type": "text", "text": "x" * 4098, "cache_control": {"type": "ephemeral"}}]
+    first = _anthropic(fake_llm, system=system).json()["usage"]  # "[]" (no tools) + 4098 chars
     second = _anthropic(fake_llm, system=system).json()["usage"]
-    assert first["cache_creation_input_tokens"] == 1000 and first["cache_read_input_tokens"] == 0
-    assert second["cache_read_input_tokens"] == 1000 and second["cache_creation_input_tokens"] == 0
+    assert first["cache_creation_input_tokens"] == 1025 and first["cache_read_input_tokens"] == 0
+    assert second["cache_read_input_tokens"] == 1025 and second["cache_creation_input_tokens"] == 0
+
+
+@pytest.mark.parametrize("model, floor", [("claude-3-5-haiku-20241022", 2048),
+                                          ("claude-haiku-4-5", 4096), ("claude-sonnet-4", 1024)])
+def test_a_prefix_below_the_models_minimum_is_not_cached(fake_llm: FakeInferenceServer, model: str,
+                                                          floor: int) -> None:
+    below = [{"type": "text", "text": "y" * (4 * floor - 10), "cache_control": {"type": "ephemeral"}}]
+    for _ in range(2):
+        usage = _anthropic(fake_llm, system=below, model=model).json()["usage"]
+    assert usage["cache_read_input_tokens"] == 0 and usage["cache_creation_input_tokens"] == 0
+    above = [{"type": "text", "text": "z" * 4 * floor, "cache_control": {"type": "ephemeral"}}]
+    for _ in range(2):
+        usage = _anthropic(fake_llm, system=above, model=model).json()["usage"]
+    assert usage["cache_read_input_tokens"] > 0
 
 
 def test_openai_tool_call_and_text_replies(fake_llm: FakeInferenceServer) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tasseograph.config import PriceTable
 from tasseograph.llm import (
     AnalyzerSettings,
     AnalyzerSettingsError,
@@ -144,9 +145,11 @@ def test_anthropic_request_headers_and_body(make_llm: MakeLLM,
 
 def test_anthropic_static_system_part_is_cached(make_llm: MakeLLM,
                                                 fake_llm: FakeInferenceServer) -> None:
-    analyzer = make_llm("anthropic")
-    first = analyze_once(analyzer, [LINE])
-    second = analyze_once(make_llm("anthropic"), ["[  5.0] something else entirely"])
+    # a Sonnet model: its 1024-token cache floor is below our prefix (Haiku's 2048/4096 are not)
+    sonnet = {"model": "claude-sonnet-4-5", "prices": {"claude-sonnet-4-5": PriceTable(
+        input_per_mtok=3.0, output_per_mtok=15.0, cache_read_per_mtok=0.3, cache_write_per_mtok=3.75)}}
+    first = analyze_once(make_llm("anthropic", **sonnet), [LINE])
+    second = analyze_once(make_llm("anthropic", **sonnet), ["[  5.0] something else entirely"])
     assert first.usage.cache_write_tokens > 0 and first.usage.cache_read_tokens == 0
     assert second.usage.cache_read_tokens == first.usage.cache_write_tokens
     assert second.cost_usd < first.cost_usd

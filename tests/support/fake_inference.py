@@ -103,6 +103,13 @@ class RecordedRequest:
         return "\n".join(parts)
 
 
+def min_cacheable_tokens(model: str) -> int:
+    """Anthropic's documented floor for a cacheable prefix (Haiku 3/3.5: 2048; Haiku 4.5: 4096)."""
+    if "haiku-4" in model:
+        return 4096
+    return 2048 if "haiku" in model else 1024
+
+
 def _count_tokens(text_value: str) -> int:
     """Roughly four characters a token, as the providers' tokenizers average on English."""
     return max(1, len(text_value) // 4)
@@ -277,9 +284,11 @@ class FakeInferenceServer:
         cached_tokens = 0
         cache_write = 0
         if isinstance(system, list):
-            cached_part = "".join(
-                b.get("text", "") for b in system if isinstance(b, dict) and b.get("cache_control")
-            )
+            # the cached prefix is everything up to the marked block: tools, then system
+            marked = [b for b in system if isinstance(b, dict) and b.get("cache_control")]
+            cached_part = json.dumps(tools) + "".join(b.get("text", "") for b in marked) if marked else ""
+            if cached_part and _count_tokens(cached_part) < min_cacheable_tokens(body.get("model", "")):
+                cached_part = ""  # below the model's minimum: the API silently caches nothing
             if cached_part:
                 with self._lock:
                     seen = cached_part in self._cached_systems
