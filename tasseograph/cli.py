@@ -25,8 +25,18 @@ app = typer.Typer(
 )
 
 #: (command name, "module:function") for single commands; sub-apps are listed in SUB_APPS.
-COMMANDS: list[tuple[str, str]] = []
-SUB_APPS: list[tuple[str, str]] = []
+COMMANDS: list[tuple[str, str]] = [
+    ("analyze", "tasseograph.llm.cli:analyze"),
+    ("agent", "tasseograph.agent.cli:agent"),
+    ("report", "tasseograph.report.cli:report"),
+    ("review", "tasseograph.report.review:review"),
+    ("collector", "tasseograph.collector.cli:collector"),
+    ("certs", "tasseograph.collector.cli:certs"),
+    ("demo", "tasseograph.demo:demo"),
+]
+SUB_APPS: list[tuple[str, str]] = [
+    ("eval", "tasseograph.evals.cli:app"),
+]
 
 
 def _version(value: bool) -> None:
