@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import logging
 import os
 import platform
 import sys
@@ -61,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
     parser.add_argument("--only", action="append", choices=BENCHMARKS, help="run just these")
     args = parser.parse_args(argv)
+    # thousands of simulated agents would log their fresh starts and retries: keep the figures readable
+    logging.getLogger("tasseograph").setLevel(logging.ERROR)
     results: dict[str, dict] = {}
     for name in args.only or BENCHMARKS:
         started = time.perf_counter()

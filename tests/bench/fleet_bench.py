@@ -106,6 +106,11 @@ def run(quick: bool = False) -> dict[str, Any]:
         {"measure": "USD per host per day, collapsing + prompt caching (Haiku 3.5 prices)",
          "value": collapsed["usd"], "baseline": raw["usd_without_cache"],
          "ratio": collapsed["usd"] / raw["usd_without_cache"]},
+        {"measure": "USD per host per day, collapsing only", "value": collapsed["usd_without_cache"],
+         "baseline": raw["usd_without_cache"],
+         "ratio": collapsed["usd_without_cache"] / raw["usd_without_cache"]},
+        {"measure": "USD per host per day, prompt caching only", "value": raw["usd"],
+         "baseline": raw["usd_without_cache"], "ratio": raw["usd"] / raw["usd_without_cache"]},
         {"measure": "USD per day for 600 hosts, collapsing + caching", "value": collapsed["usd"] * 600,
          "baseline": raw["usd_without_cache"] * 600, "ratio": None},
     ]

@@ -84,3 +84,30 @@ def test_llm_fault_burst_then_recovery(collector_factory, make_fleet, fake_llm, 
         assert audit.error_rows == 0
     else:  # every failed attempt left an error row with its reason; the retry got a verdict
         assert audit.error_rows > 0
+
+
+def test_reboots_and_ring_buffer_overflow_are_accounted(collector_factory, make_fleet) -> None:
+    """A reboot ships the new boot from its first line; overwritten lines are reported as lost."""
+    collector = collector_factory()
+    fleet = make_fleet(collector, 6)
+    fleet.write(max_lines=4)
+    fleet.tick()
+    rebooted, overflowed = fleet.hosts[0], fleet.hosts[1]
+    rebooted.log.reboot()
+    rebooted.write([f"reboot line {n}" for n in range(5)])
+    already_shipped = overflowed.log.next_seq  # records in its log, all sent by the first tick
+    overflowed.write([f"burst line {n}" for n in range(50)])
+    overflowed.log.overwrite_oldest(already_shipped + 20)  # the ring wrapped: 20 unread lines gone
+    fleet.write(max_lines=4)
+    fleet.drain()
+    audit = fleet.audit(collector.config.db_path)
+    assert audit.duplicated == 0 and audit.unexpected == 0, audit
+    assert audit.lost_reported == 20 and audit.missing == 20, audit
+    db_boots = {row["boot_id"] for row in _rows(collector, rebooted.name)}
+    assert rebooted.log.boot_id in db_boots and len(db_boots) == 2
+
+
+def _rows(collector, hostname: str) -> list:
+    from tests.support.collector import rows
+
+    return [r for r in rows(collector) if r["hostname"] == hostname]
