@@ -35,8 +35,10 @@ def make_fleet(tmp_path: Path) -> Iterator:
     pytest.param(50, 5, id="50x5"),
     pytest.param(200, 12, id="200x12", marks=pytest.mark.slow),
 ])
-def test_every_line_is_stored_exactly_once(collector_factory, make_fleet, agents: int, ticks: int) -> None:
-    collector = collector_factory(llm_max_concurrency=8)
+def test_every_line_is_stored_exactly_once(collector_factory, make_fleet, fake_llm, agents: int,
+                                           ticks: int) -> None:
+    collector = collector_factory(**fake_llm_overrides(fake_llm.base_url, "anthropic"),
+                                  llm_max_concurrency=8)
     fleet = make_fleet(collector, agents)
     for _ in range(ticks):
         fleet.write(max_lines=6)
@@ -47,6 +49,7 @@ def test_every_line_is_stored_exactly_once(collector_factory, make_fleet, agents
     assert audit.written > agents  # the soak really sent something
     assert audit.exactly_once and audit.missing == 0, audit
     assert audit.error_rows == 0, audit
+    assert len(fake_llm.requests_to("/v1/messages")) == audit.batches  # one LLM call per batch
 
 
 FAULTS = {

@@ -69,11 +69,11 @@ def test_labels_yaml_loads_or_fails_with_a_corpus_error(labels: object, make_cas
         if make_cases and isinstance(labels, list) and all(isinstance(x, dict) for x in labels):
             for label in labels:
                 case_id = str(label.get("id", ""))
-                if case_id and "/" not in case_id and case_id not in (".", ".."):
+                if case_id.isprintable() and "/" not in case_id and case_id.strip(".") and len(case_id) < 100:
                     (corpus / "cases" / f"{case_id}.log").write_text("[    1.0] hello\n")
         try:
             loaded = load_corpus(corpus)
         except CorpusError as exc:
             assert str(exc)
         else:
-            assert all(case.label.status in ("ok", "warning", "critical") for case in loaded.cases)
+            assert all(case.label in ("ok", "warning", "critical") and case.lines for case in loaded.cases)
