@@ -25,13 +25,13 @@ app = typer.Typer(
 )
 
 #: (command name, "module:function") for single commands; sub-apps are listed in SUB_APPS.
-COMMANDS: list[tuple[str, str]] = [
-    ("analyze", "tasseograph.llm.cli:analyze"),
+COMMANDS: list[tuple[str, str]] = [  # in the order of the data's journey, as --help lists them
     ("agent", "tasseograph.agent.cli:agent"),
-    ("report", "tasseograph.report.cli:report"),
-    ("review", "tasseograph.report.review:review"),
     ("collector", "tasseograph.collector.cli:collector"),
     ("certs", "tasseograph.collector.cli:certs"),
+    ("analyze", "tasseograph.llm.cli:analyze"),
+    ("review", "tasseograph.report.review:review"),
+    ("report", "tasseograph.report.cli:report"),
     ("demo", "tasseograph.demo:demo"),
 ]
 SUB_APPS: list[tuple[str, str]] = [
