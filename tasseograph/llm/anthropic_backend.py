@@ -6,6 +6,9 @@ failure becomes one of the analyzer errors.
 
 from __future__ import annotations
 
+import json
+import logging
+
 import anthropic
 
 from tasseograph.llm._base import LLMUnavailable
@@ -20,6 +23,19 @@ from tasseograph.llm.pipeline import PromptedAnalyzer
 from tasseograph.llm.prompts import PromptTemplate, RenderedPrompt
 from tasseograph.llm.settings import AnalyzerSettings, AnalyzerSettingsError, api_root
 from tasseograph.protocol import VERDICT_JSON_SCHEMA
+
+log = logging.getLogger("tasseograph.llm")
+
+#: Roughly four characters per token, as Anthropic's tokenizer averages on English and JSON.
+CHARS_PER_TOKEN = 4
+
+
+def minimum_cacheable_tokens(model: str) -> int:
+    """Anthropic's documented floor for a cached prefix; below it the API silently caches nothing."""
+    if "haiku-4" in model:
+        return 4096
+    return 2048 if "haiku" in model else 1024
+
 
 VERDICT_TOOL = {
     "name": VERDICT_TOOL_NAME,
@@ -46,6 +62,20 @@ class AnthropicAnalyzer(PromptedAnalyzer):
             # documented Messages API look for x-api-key, so send both
             default_headers={"x-api-key": settings.api_key},
         )
+        self.cacheable_prefix_tokens = self._static_prefix_tokens()
+        self.prompt_cache_applies = (
+            self.cacheable_prefix_tokens >= minimum_cacheable_tokens(self.model))
+        if not self.prompt_cache_applies:
+            log.warning(
+                "prompt %s: its static prefix (tools + system, about %d tokens) is below the "
+                "%d-token minimum Anthropic caches for %s: prompt caching will not apply and "
+                "every call pays full input price for it", self.prompt_version,
+                self.cacheable_prefix_tokens, minimum_cacheable_tokens(self.model), self.model)
+
+    def _static_prefix_tokens(self) -> int:
+        """The tools and the system part are the same on every call: that is what gets cached."""
+        system = self.prompt.render(["-"]).system
+        return (len(json.dumps(VERDICT_TOOL)) + len(system)) // CHARS_PER_TOKEN
 
     def request(self, rendered: RenderedPrompt) -> dict[str, object]:
         """The Messages request; no ``temperature``: the 2.x SDK no longer accepts one."""

@@ -155,6 +155,23 @@ def test_anthropic_static_system_part_is_cached(make_llm: MakeLLM,
     assert second.cost_usd < first.cost_usd
 
 
+@pytest.mark.parametrize("model, applies", [
+    ("claude-3-5-haiku-20241022", False),  # 2,048-token floor: v1's ~1,300-token prefix is below
+    ("claude-haiku-4-5", False),  # 4,096
+    ("claude-sonnet-4-5", True),  # 1,024
+])
+def test_a_prefix_too_short_to_cache_is_said_at_startup(
+        make_llm: MakeLLM, fake_llm: FakeInferenceServer, caplog: pytest.LogCaptureFixture,
+        model: str, applies: bool) -> None:
+    with caplog.at_level("WARNING", "tasseograph.llm"):
+        analyzer = make_llm("anthropic", model=model)
+    assert analyzer.prompt_cache_applies is applies
+    assert ("prompt caching will not apply" in caplog.text) is not applies
+    analyze_once(analyzer, [LINE])
+    second = analyze_once(make_llm("anthropic", model=model), ["[  6.0] another line"])
+    assert (second.usage.cache_read_tokens > 0) is applies  # what the API then actually does
+
+
 def test_openai_request_headers_and_body(make_llm: MakeLLM, fake_llm: FakeInferenceServer) -> None:
     analyze_once(make_llm("openai"), [LINE])
     (request,) = fake_llm.requests
