@@ -5,8 +5,10 @@ Every component imports these; none defines its own copy.
 
 from __future__ import annotations
 
+import math
 import re
-from datetime import datetime
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from enum import StrEnum
 from typing import Annotated
 
@@ -149,3 +151,24 @@ class IngestReply(BaseModel):
 
 class ErrorReply(BaseModel):
     error: str
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """An HTTP ``Retry-After`` (delta-seconds or an HTTP date) as seconds from ``now``; None if
+    absent or unreadable. Read by the agent (the collector's 503) and the LLM backends (429)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:
+        return max(0.0, seconds) if math.isfinite(seconds) else None
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, when.timestamp() - now)

@@ -5,12 +5,11 @@ from __future__ import annotations
 import logging
 import ssl
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import httpx
 
-from tasseograph.protocol import IngestPayload
+from tasseograph.protocol import IngestPayload, parse_retry_after
 
 log = logging.getLogger("tasseograph.agent")
 
@@ -41,19 +40,6 @@ class SendResult:
     @property
     def ok(self) -> bool:
         return self.status is not None and 200 <= self.status < 300
-
-
-def parse_retry_after(value: str | None, now: float) -> float | None:
-    """Retry-After as delta-seconds or an HTTP date, in seconds from ``now``."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - now)
-    except (TypeError, ValueError):
-        return None
 
 
 class Shipper:

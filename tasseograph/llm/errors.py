@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 
 from tasseograph.llm._base import LLMError, LLMRateLimited, LLMUnavailable
+from tasseograph.protocol import parse_retry_after
 
 DEFAULT_RETRY_AFTER = 1.0
 
@@ -19,20 +19,8 @@ def retry_after_seconds(headers: Mapping[str, str], default: float = DEFAULT_RET
             return max(0.0, float(lowered["retry-after-ms"]) / 1000)
     except ValueError:
         pass
-    value = lowered.get("retry-after")
-    if value is None:
-        return default
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return default
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    seconds = parse_retry_after(lowered.get("retry-after"), time.time())
+    return default if seconds is None else seconds
 
 
 def error_for_status(status: int, headers: Mapping[str, str], detail: str) -> LLMError:
