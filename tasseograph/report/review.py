@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from tasseograph._cli import EXIT_USAGE, fail
+from tasseograph.protocol import Severity  # the statuses a review judges: warning, critical
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -30,11 +31,6 @@ class ReviewVerdict(StrEnum):
     tp = "tp"
     fp = "fp"
     unsure = "unsure"
-
-
-class FlaggedStatus(StrEnum):
-    warning = "warning"
-    critical = "critical"
 
 
 def pending(connection: sqlite3.Connection, host: str | None = None, status: str | None = None,
@@ -135,7 +131,7 @@ def interactive(connection: sqlite3.Connection, rows: list[sqlite3.Row], console
 def review(
     db: Annotated[Path, typer.Option("--db", help="The collector's results database.")],
     host: Annotated[str | None, typer.Option("--host", help="Only this host.")] = None,
-    status: Annotated[FlaggedStatus | None, typer.Option("--status", help="warning or critical.")] = None,
+    status: Annotated[Severity | None, typer.Option("--status", help="warning or critical.")] = None,
     category: Annotated[str | None, typer.Option("--category", help="Only results naming this category.")] = None,
     result_id: Annotated[int | None, typer.Option("--id", help="Judge this result (with --verdict).")] = None,
     verdict: Annotated[ReviewVerdict | None, typer.Option("--verdict", help="tp, fp or unsure.")] = None,
