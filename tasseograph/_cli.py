@@ -15,8 +15,11 @@ EXIT_USAGE = 2
 
 
 def fail(message: str, code: int = EXIT_RUNTIME) -> typer.Exit:
-    """Print ``message`` as one line on stderr and return the Exit to raise."""
-    print(f"tasseograph: {message}", file=sys.stderr)
+    """Print ``message`` as one line on stderr and return the Exit to raise.
+
+    Server and parser errors may span lines; whitespace is folded so the contract holds.
+    """
+    print(f"tasseograph: {' '.join(message.split())}", file=sys.stderr)
     return typer.Exit(code)
 
 

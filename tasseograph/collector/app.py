@@ -42,8 +42,6 @@ _ERRORS: dict[int, str] = {
 }
 
 
-
-
 def _request_schema() -> dict[str, Any]:
     """IngestPayload's JSON schema plus what its validators enforce, so generated data is fair."""
     schema = IngestPayload.model_json_schema()

@@ -32,6 +32,7 @@ def collector(
     except ConfigError as exc:  # a startup refusal, re-phrased with the file it came from
         raise fail(str(ConfigError(config, exc.key, exc.message)), EXIT_USAGE) from None
 
+
 def certs(
     out: Annotated[Path, typer.Option("--out", metavar="DIR", help="Directory for cert.pem and key.pem.")],
     host: Annotated[list[str], typer.Option("--host", metavar="NAME",

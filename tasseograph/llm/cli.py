@@ -77,7 +77,7 @@ def analyze(
     try:
         analyzer = make_analyzer(settings)
     except ValueError as exc:  # PromptError, AnalyzerSettingsError
-        raise fail(_one_line(str(exc)), EXIT_USAGE) from None
+        raise fail(str(exc), EXIT_USAGE) from None
     if offline:
         print(f"tasseograph: no {ENV_LLM_API_KEY}: using the offline rules backend", file=sys.stderr)
 
@@ -96,14 +96,9 @@ def analyze(
     except LLMRateLimited as exc:
         raise fail(f"LLM rate limited: retry after {exc.retry_after:g} s") from None
     except InvalidLLMResponse as exc:
-        raise fail(_one_line(f"invalid LLM response: {exc} (raw: {exc.raw[:200]!r})")) from None
+        raise fail(f"invalid LLM response: {exc} (raw: {exc.raw[:200]!r})") from None
     except LLMError as exc:
-        raise fail(_one_line(f"LLM unavailable: {exc}")) from None
-
-
-def _one_line(message: str) -> str:
-    """Error text from servers and parsers may span lines; the CLI contract is one line."""
-    return " ".join(message.split())
+        raise fail(f"LLM unavailable: {exc}") from None
 
 
 def _read_lines(file: str) -> list[str]:
