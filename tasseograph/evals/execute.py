@@ -72,16 +72,10 @@ def check_combinations(suite: Suite, factory: AnalyzerFactory | None) -> None:
         return
     key = os.environ.get(ENV_LLM_API_KEY)
     for spec in suite.models:
-        if spec.backend == "rules":
-            continue
-        settings = spec.settings(suite.prompts[0], key)
         try:
-            settings.resolved_model()
-            settings.resolved_base_url()
+            spec.settings(suite.prompts[0], key).check()
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-        if spec.backend == "anthropic" and not key:
-            raise UsageError(f"the anthropic backend needs an API key (set {ENV_LLM_API_KEY})")
 
 
 def default_out(suite: Suite) -> Path:

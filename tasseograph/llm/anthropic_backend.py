@@ -21,7 +21,7 @@ from tasseograph.llm.parse import (
 )
 from tasseograph.llm.pipeline import PromptedAnalyzer
 from tasseograph.llm.prompts import PromptTemplate, RenderedPrompt
-from tasseograph.llm.settings import AnalyzerSettings, AnalyzerSettingsError, api_root
+from tasseograph.llm.settings import AnalyzerSettings, api_root
 from tasseograph.protocol import VERDICT_JSON_SCHEMA
 
 log = logging.getLogger("tasseograph.llm")
@@ -49,9 +49,7 @@ class AnthropicAnalyzer(PromptedAnalyzer):
 
     def __init__(self, settings: AnalyzerSettings, prompt: PromptTemplate) -> None:
         super().__init__(settings, prompt)
-        if not settings.api_key:
-            raise AnalyzerSettingsError(
-                "the anthropic backend needs an API key (set TASSEOGRAPH_LLM_API_KEY)")
+        settings.check()
         self.base_url = api_root(settings.resolved_base_url())
         self._client = anthropic.AsyncAnthropic(
             api_key=settings.api_key,

@@ -67,6 +67,16 @@ class AnalyzerSettings(BaseModel):
             f"the {self.provider} backend needs a base URL (--base-url / llm_base_url)"
         )
 
+    def check(self) -> None:
+        """What the chosen backend needs (model, base URL, key), or AnalyzerSettingsError."""
+        if self.provider == "rules":
+            return
+        self.resolved_model()
+        self.resolved_base_url()
+        if self.provider == "anthropic" and not self.api_key:
+            raise AnalyzerSettingsError(
+                "the anthropic backend needs an API key (set TASSEOGRAPH_LLM_API_KEY)")
+
 
 class AnalyzerSettingsError(ValueError):
     """Settings that cannot make an analyzer (missing model, base URL or key)."""
