@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 
@@ -70,6 +71,13 @@ def _m003_reviews(db: sqlite3.Connection) -> None:
         CREATE INDEX idx_reviews_result_id ON reviews(result_id);
         """
     )
+
+
+def iso_utc(moment: datetime) -> str:
+    """The ``timestamp`` column: UTC, second precision, ``Z`` (sorts and compares as text)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [

@@ -13,7 +13,6 @@ import json
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,16 +25,9 @@ T = TypeVar("T")
 Row = dict[str, Any]
 
 
-def iso_utc(moment: datetime) -> str:
-    """The ``timestamp`` column: UTC, second precision, ``Z`` (sorts and compares as text)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _batch_columns(payload: IngestPayload) -> Row:
     return {
-        "timestamp": iso_utc(payload.timestamp),
+        "timestamp": db.iso_utc(payload.timestamp),
         "hostname": payload.hostname,
         "boot_id": payload.boot_id,
         "first_seq": payload.first_seq,

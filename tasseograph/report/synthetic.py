@@ -170,7 +170,7 @@ def _results(
             host.seq += 1 + (step % 3)
             lines = 1 + (step % 3)
             stamp = datetime.fromtimestamp(epoch, UTC)
-            timestamp = stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+            timestamp = results_db.iso_utc(stamp)
             created = (stamp + timedelta(seconds=2)).strftime("%Y-%m-%d %H:%M:%S")
             issues = raw = raw_response = error = None
             latency: int | None = int(rng.lognormvariate(7.0, 0.35))
@@ -243,7 +243,7 @@ def _reviews(
         verdict = "unsure" if roll < 0.08 else ("fp" if roll < 0.08 + p_fp * 0.92 else "tp")
         note = "benign on this hardware" if verdict == "fp" and noisy else None
         when = datetime.fromtimestamp(epoch + rng.uniform(600, 3 * 86400), UTC)
-        yield index + 1, verdict, note, when.strftime("%Y-%m-%dT%H:%M:%SZ")
+        yield index + 1, verdict, note, results_db.iso_utc(when)
 
 
 def generate(
