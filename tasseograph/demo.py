@@ -58,18 +58,6 @@ def load_cases(corpus: Path, max_lines: int = 400) -> list[Case]:
     return cases
 
 
-def _agent_config(hostname: str, collector_url: str, ca_file: Path, state_dir: Path, api_key: str,
-                  log: FileKernelLog | None) -> AgentConfig:
-    settings: dict[str, object] = {
-        "collector_url": collector_url, "hostname": hostname, "ca_file": ca_file,
-        "state_file": state_dir / "state.json", "api_key": api_key, "poll_interval": 5,
-        "request_timeout": 120, "initial_delay_max": 0,
-    }
-    if log is not None:
-        settings.update(source="kmsg", kmsg_path=log.path, boot_id_path=log.boot_id_path)
-    return AgentConfig(**settings)
-
-
 def _write_kernel_line(message: str) -> bool:
     """Put one line into this machine's kernel log (needs root); False when not allowed."""
     try:
@@ -110,11 +98,14 @@ def run_demo(workdir: Path, *, rounds: int = 4, seed: int = 2026) -> int:
 
     with BackgroundCollector(collector_config) as collector:
         console.print(f"[bold]collector[/] {collector.ingest_url}  backend: {backend}")
+        connection = {"collector_url": collector.ingest_url, "ca_file": cert, "api_key": api_key,
+                      "request_timeout": 120}
         logs = {host: FileKernelLog(workdir / "hosts" / host) for host in SIMULATED_HOSTS}
-        agents = {host: Agent(_agent_config(host, collector.ingest_url, cert, workdir / "hosts" / host,
-                                            api_key, log)) for host, log in logs.items()}
-        real = Agent(_agent_config(os.uname().nodename.split(".")[0] or "localhost",
-                                   collector.ingest_url, cert, workdir / "this-host", api_key, None))
+        agents = {host: Agent(log.agent_config(hostname=host, **connection))
+                  for host, log in logs.items()}
+        real = Agent(AgentConfig(hostname=os.uname().nodename.split(".")[0] or "localhost",
+                                 state_file=workdir / "this-host" / "state.json",
+                                 initial_delay_max=0, **connection))
         for agent in [*agents.values(), real]:
             agent.tick()  # no state yet: the cursor starts at the end of the log (the seed's rule)
         for round_number in range(1, rounds + 1):

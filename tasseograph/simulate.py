@@ -11,6 +11,7 @@ import uuid
 from pathlib import Path
 
 from tasseograph.agent.kmsg import escape
+from tasseograph.config import AgentConfig
 
 
 class FileKernelLog:
@@ -21,6 +22,16 @@ class FileKernelLog:
         self.path = directory / "kmsg"
         self.boot_id_path = directory / "boot_id"
         self.reboot()
+
+    def agent_config(self, *, hostname: str, collector_url: str, ca_file: Path, api_key: str,
+                     **overrides: object) -> AgentConfig:
+        """An agent reading this log, its state beside it, starting at once (no random delay)."""
+        values: dict[str, object] = {
+            "collector_url": collector_url, "hostname": hostname, "ca_file": ca_file,
+            "api_key": api_key, "source": "kmsg", "kmsg_path": self.path,
+            "boot_id_path": self.boot_id_path, "state_file": self.path.parent / "state.json",
+            "initial_delay_max": 0, **overrides}
+        return AgentConfig(**values)
 
     @property
     def boot_id(self) -> str:

@@ -20,11 +20,9 @@ from tests.support.collector import API_KEY, fake_llm_overrides, rows
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _agent_config(collector, log: FileKernelLog, directory: Path, **overrides) -> AgentConfig:
-    return AgentConfig(collector_url=collector.ingest_url, hostname="web-prod-01",
-                       ca_file=collector.config.tls_cert, api_key=API_KEY, source="kmsg",
-                       kmsg_path=log.path, boot_id_path=log.boot_id_path,
-                       state_file=directory / "state.json", initial_delay_max=0, **overrides)
+def _agent_config(collector, log: FileKernelLog) -> AgentConfig:
+    return log.agent_config(hostname="web-prod-01", collector_url=collector.ingest_url,
+                            ca_file=collector.config.tls_cert, api_key=API_KEY)
 
 
 def _agent_once(config: AgentConfig, directory: Path) -> subprocess.Popen:
@@ -40,7 +38,7 @@ def test_agent_killed_while_the_collector_analyzes_is_stored_once(
     """SIGKILL after the send, before the state save: the resend is a duplicate, no second LLM call."""
     collector = collector_factory(**fake_llm_overrides(fake_llm.base_url))
     log = FileKernelLog(tmp_path / "host")
-    config = _agent_config(collector, log, tmp_path / "host")
+    config = _agent_config(collector, log)
     assert _agent_once(config, tmp_path / "host").wait(60) == 0  # fresh start: cursor at the end
     log.append(["EDAC MC0: 1 CE memory read error on DIMM0", "EDAC MC0: 1 CE memory read error on DIMM1"])
     fake_llm.latency = 3.0  # the collector is busy analyzing when the agent dies
@@ -67,7 +65,7 @@ def test_one_megabyte_truncation_end_to_end(collector_factory, fake_llm, tmp_pat
         "severity": "critical", "category": "disk_io", "summary": "I/O errors on sdb",
         "evidence": ["I/O error, dev sdb"]}]})
     log = FileKernelLog(tmp_path / "host")
-    with Agent(_agent_config(collector, log, tmp_path / "host")) as agent:
+    with Agent(_agent_config(collector, log)) as agent:
         agent.tick()
         log.append([f"blk_update_request: I/O error, dev sdb, sector {n} op 0x0:(READ) flags 0x0 "
                     f"phys_seg 1 prio class 0 {'x' * 400}" for n in range(4000)])  # ~1.9 MB

@@ -19,7 +19,6 @@ from pathlib import Path
 
 from tasseograph.agent.run import Agent, TickReport
 from tasseograph.agent.state import StateStore
-from tasseograph.config import AgentConfig
 from tasseograph.simulate import FileKernelLog
 
 BENIGN = [
@@ -78,13 +77,9 @@ class Fleet:
         self._counter = 0
         for index in range(size):
             name = f"host-{index:04d}"
-            directory = root / name
-            log = FileKernelLog(directory)
-            config = AgentConfig(
-                collector_url=ingest_url, hostname=name, ca_file=ca_file, api_key=api_key,
-                state_file=directory / "state.json", source="kmsg", kmsg_path=log.path,
-                boot_id_path=log.boot_id_path, request_timeout=request_timeout,
-                initial_delay_max=0)
+            log = FileKernelLog(root / name)
+            config = log.agent_config(hostname=name, collector_url=ingest_url, ca_file=ca_file,
+                                      api_key=api_key, request_timeout=request_timeout)
             # one connection per agent, as on real hosts (not a shared pool)
             self.hosts.append(SimulatedHost(name, log, Agent(config, boot_time=1_770_000_000.0)))
 
