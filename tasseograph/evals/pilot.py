@@ -37,19 +37,6 @@ class PilotCorpus:
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
 
 
-def parse_lines(raw: str | None) -> list[str]:
-    """``raw_dmesg`` as the collector stored it: a JSON list of lines, or plain text."""
-    if not raw:
-        return []
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        value = None
-    if isinstance(value, list) and all(isinstance(line, str) for line in value):
-        return value
-    return raw.splitlines()
-
-
 def _categories(raw: str | None) -> list[str]:
     try:
         issues = json.loads(raw) if raw else []
@@ -101,7 +88,7 @@ def reviewed_corpus(db_path: str | Path) -> PilotCorpus:
         if isinstance(entry, str):
             pilot.skip(entry)
             continue
-        lines = parse_lines(row["raw_dmesg"])
+        lines = (row["raw_dmesg"] or "").splitlines()  # stored as the collector received them
         if not lines:
             pilot.skip("no stored lines")
             continue

@@ -29,13 +29,13 @@ def results_db(tmp_path: Path) -> Path:
     path = tmp_path / "results.db"
     db = connect(path)
     rows = [  # (status, issues, raw_dmesg, reviews...)
-        ("warning", _issues("warning", "memory_ecc"), json.dumps([EDAC]), ["tp"]),
-        ("critical", _issues("critical", "firmware"), json.dumps([NOISE]), ["tp", "fp"]),  # latest wins
-        ("critical", _issues("critical", "kernel_oops"), OOPS + "\n", ["tp"]),            # plain text
-        ("warning", _issues("warning", "usb"), json.dumps(["[1.0] usb 1-1: meh"]), ["unsure"]),
-        ("error", None, json.dumps(["[1.0] x"]), ["fp"]),
+        ("warning", _issues("warning", "memory_ecc"), EDAC, ["tp"]),
+        ("critical", _issues("critical", "firmware"), NOISE, ["tp", "fp"]),  # latest wins
+        ("critical", _issues("critical", "kernel_oops"), OOPS + "\n", ["tp"]),
+        ("warning", _issues("warning", "usb"), "[1.0] usb 1-1: meh", ["unsure"]),
+        ("error", None, "[1.0] x", ["fp"]),
         ("warning", _issues("warning", "oom"), None, ["fp"]),                              # no lines
-        ("critical", _issues("critical", "nvme"), json.dumps(["[1.0] nvme"]), []),          # unreviewed
+        ("critical", _issues("critical", "nvme"), "[1.0] nvme", []),          # unreviewed
     ]
     for number, (status, issues, raw, reviews) in enumerate(rows, start=1):
         db.execute("INSERT INTO results (timestamp, hostname, status, issues, raw_dmesg) "
