@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tasseograph._tables import html_table, markdown_table
 from tasseograph.evals.metrics import LABELS, PREDICTIONS
 from tasseograph.evals.schema import REPORT_HTML, REPORT_MD, CaseRecord, RunSummary, SummaryFile
 from tasseograph.evals.summary import predictions_by_case
@@ -119,11 +120,7 @@ def render_markdown(summary: SummaryFile, records: Sequence[CaseRecord] = ()) ->
     for section in report_sections(summary, records):
         out += [f"## {section.title}", ""]
         for table in section.tables:
-            out += [f"### {table.title}", "", "| " + " | ".join(table.header) + " |",
-                    "|" + "---|" * len(table.header)]
-            out += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |"
-                    for row in table.rows]
-            out.append("")
+            out += [f"### {table.title}", "", *markdown_table(table.header, table.rows), ""]
     return "\n".join(out)
 
 
@@ -170,11 +167,8 @@ def render_html(summary: SummaryFile, records: Sequence[CaseRecord] = (),
             parts.append(f"<figure>{confusion_svg(section.run)}"
                          "<figcaption>Confusion matrix</figcaption></figure>")
         for table in section.tables:
-            parts.append(f"<h3>{esc(table.title)}</h3><table><tr>"
-                         + "".join(f"<th>{esc(h)}</th>" for h in table.header) + "</tr>")
-            parts += ["<tr>" + "".join(f"<td>{esc(cell)}</td>" for cell in row) + "</tr>"
-                      for row in table.rows]
-            parts.append("</table>")
+            parts.append(f"<h3>{esc(table.title)}</h3>")
+            parts += html_table(table.header, table.rows)
     parts.append("</body></html>\n")
     return "\n".join(parts)
 

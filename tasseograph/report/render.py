@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field
 
+from tasseograph._tables import html_table, markdown_table
 from tasseograph.report.model import Change, Report
 
 PER_HOST_ROWS = 30
@@ -115,19 +116,12 @@ def sections(report: Report) -> list[Section]:
     return out
 
 
-def _md_cell(value: str) -> str:
-    return value.replace("|", "\\|").replace("\n", " ")
-
-
 def to_markdown(report: Report) -> str:
     lines = [f"# Tasseograph pilot report — {report.period.label}", ""]
     for section in sections(report):
         lines += [f"## {section.title}", ""]
         if section.headers:
-            lines.append("| " + " | ".join(section.headers) + " |")
-            lines.append("|" + "---|" * len(section.headers))
-            lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in section.rows]
-            lines.append("")
+            lines += [*markdown_table(section.headers, section.rows), ""]
         if section.text:
             lines += [section.text, ""]
     return "\n".join(lines)
@@ -150,9 +144,7 @@ def to_html(report: Report) -> str:
     for section in sections(report):
         parts.append(f"<h2>{esc(section.title)}</h2>")
         if section.headers:
-            parts.append("<table><tr>" + "".join(f"<th>{esc(h)}</th>" for h in section.headers) + "</tr>")
-            parts += ["<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in section.rows]
-            parts.append("</table>")
+            parts += html_table(section.headers, section.rows)
         if section.text:
             parts.append(f"<p>{esc(section.text)}</p>")
     if not report.empty:
