@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import typer
@@ -21,6 +21,13 @@ def fail(message: str, code: int = EXIT_RUNTIME) -> typer.Exit:
     """
     print(f"tasseograph: {' '.join(message.split())}", file=sys.stderr)
     return typer.Exit(code)
+
+
+def choice(flag: str, value: str | None, allowed: Sequence[str]) -> str | None:
+    """``value`` when it is one of ``allowed`` (or not given); else the one-line exit 2."""
+    if value is not None and value not in allowed:
+        raise fail(f"{flag} must be one of {', '.join(allowed)}, got {value!r}", EXIT_USAGE)
+    return value
 
 
 @contextmanager

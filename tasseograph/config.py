@@ -10,7 +10,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, get_args
 from urllib.parse import urlsplit
 
 import yaml
@@ -65,6 +65,19 @@ def _check_http_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"expected an http(s) URL, got {value!r}")
+    return value
+
+
+#: The LLM backends: anthropic (Messages API), openai (chat completions), rules (offline).
+Provider = Literal["rules", "anthropic", "openai"]
+PROVIDERS: tuple[str, ...] = get_args(Provider)
+_PROMPT_REF = re.compile(r"^[A-Za-z0-9_.-]+@[A-Za-z0-9_.-]+$")
+
+
+def check_prompt_ref(value: str) -> str:
+    """A prompt is named ``NAME@VERSION`` (a pydantic validator body)."""
+    if not _PROMPT_REF.match(value):
+        raise ValueError(f"expected NAME@VERSION, got {value!r}")
     return value
 
 
@@ -131,7 +144,7 @@ class CollectorConfig(_Strict):
     llm_base_url: str = "https://api.anthropic.com"
     llm_model: str = "claude-3-5-haiku-20241022"
     # DESIGN.md additions
-    llm_provider: Literal["anthropic", "openai", "rules"] = "anthropic"
+    llm_provider: Provider = "anthropic"
     prompt: str = "dmesg_triage@v1"
     llm_timeout: float = 30.0
     llm_max_concurrency: int = Field(default=16, ge=1, le=1024)
@@ -162,9 +175,7 @@ class CollectorConfig(_Strict):
     @field_validator("prompt")
     @classmethod
     def _prompt_ref(cls, value: str) -> str:
-        if not re.match(r"^[A-Za-z0-9_.-]+@[A-Za-z0-9_.-]+$", value):
-            raise ValueError(f"expected NAME@VERSION, got {value!r}")
-        return value
+        return check_prompt_ref(value)
 
 
 ConfigT = TypeVar("ConfigT", bound=BaseModel)

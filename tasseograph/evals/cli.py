@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tasseograph._cli import EXIT_RUNTIME, EXIT_USAGE, config_errors, fail
+from tasseograph._cli import EXIT_RUNTIME, EXIT_USAGE, choice, config_errors, fail
+from tasseograph.config import PROVIDERS
 
 if TYPE_CHECKING:
     from tasseograph.evals.schema import RunSummary
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Replay labelled corpora against prompts and models; compare runs.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 
-BACKENDS = ("rules", "anthropic", "openai")
 #: suite key → the flag that sets it, for error messages
 _FLAGS = {"prompts": "--prompt", "models": "--backend/--model/--base-url", "corpora": "--corpus",
           "repeats": "--repeats", "concurrency": "--concurrency"}
@@ -63,8 +63,7 @@ def run(
     from tasseograph.evals.execute import UsageError, execute
     from tasseograph.evals.suite import ModelSpec, Suite, load_suite
 
-    if backend is not None and backend not in BACKENDS:
-        raise fail(f"--backend must be one of {', '.join(BACKENDS)}, got {backend!r}", EXIT_USAGE)
+    choice("--backend", backend, PROVIDERS)
     with config_errors():
         base = load_suite(suite) if suite is not None else Suite()
     updates: dict[str, object] = {}

@@ -7,20 +7,16 @@ every run writes its resolved suite to ``<out>/suite.yaml``: re-running that fil
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from tasseograph.config import build_config, read_yaml_mapping
+from tasseograph.config import Provider, build_config, check_prompt_ref, read_yaml_mapping
 from tasseograph.llm.settings import AnalyzerSettings, api_root
 
 DEFAULT_PROMPT = "dmesg_triage@v1"
-_PROMPT_REF = re.compile(r"^[A-Za-z0-9_.-]+@[A-Za-z0-9_.-]+$")
-
-Backend = Literal["rules", "anthropic", "openai"]
 
 
 class ModelSpec(BaseModel):
@@ -28,7 +24,7 @@ class ModelSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    backend: Backend
+    backend: Provider
     model: str | None = None
     base_url: str | None = None
     max_tokens: int | None = Field(default=None, ge=16)
@@ -72,10 +68,7 @@ class Suite(BaseModel):
     @field_validator("prompts")
     @classmethod
     def _prompt_refs(cls, value: list[str]) -> list[str]:
-        for ref in value:
-            if not _PROMPT_REF.match(ref):
-                raise ValueError(f"expected NAME@VERSION, got {ref!r}")
-        return value
+        return [check_prompt_ref(ref) for ref in value]
 
     @field_validator("models")
     @classmethod

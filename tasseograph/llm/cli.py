@@ -12,9 +12,8 @@ from typing import Annotated
 
 import typer
 
-from tasseograph._cli import EXIT_USAGE, config_errors, fail
-
-BACKENDS = ("rules", "anthropic", "openai")
+from tasseograph._cli import EXIT_USAGE, choice, config_errors, fail
+from tasseograph.config import PROVIDERS
 
 
 def analyze(
@@ -48,8 +47,7 @@ def analyze(
         make_analyzer,
     )
 
-    if backend is not None and backend not in BACKENDS:
-        raise fail(f"--backend must be one of {', '.join(BACKENDS)}, got {backend!r}", EXIT_USAGE)
+    choice("--backend", backend, PROVIDERS)
     env_key = os.environ.get(ENV_LLM_API_KEY, "")
     retries, backoff = 3, 1.0
     with config_errors():

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import BaseModel, ConfigDict, Field
 
-from tasseograph.config import DEFAULT_PRICES, CollectorConfig, PriceTable
-
-Provider = Literal["anthropic", "openai", "rules"]
+from tasseograph.config import DEFAULT_PRICES, CollectorConfig, PriceTable, Provider
 
 #: Used when settings leave the model empty (the seed's pilot model for anthropic).
 DEFAULT_MODELS: dict[str, str] = {
